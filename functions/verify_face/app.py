@@ -1,0 +1,72 @@
+"""POST /verify-face: is the face in the uploaded capture the user registered in S3?"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, CORSConfig
+from aws_lambda_powertools.event_handler.openapi.params import File, Form, UploadFile
+from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import api_responses
+from bootstrap import build_verifier
+from face_verification.config import load_settings
+from face_verification.errors import VerificationError
+
+logger = Logger(service="verify-face")
+metrics = Metrics(namespace="Finday", service="verify-face")
+
+settings = load_settings()
+verifier = build_verifier(settings)  # models load here, once per execution environment
+
+router = Router()
+
+
+@router.post("/verify-face")
+def verify_face(
+    face_image: Annotated[UploadFile, File(description="the webcam capture: JPEG, PNG or WebP")],
+    face_img_url: Annotated[str, Form(description="S3 URL of the registered face")],
+    email: Annotated[str | None, Form(description="sent by the frontend; not used or logged")] = None,
+):
+    try:
+        decision = verifier.verify(face_image.content, face_img_url)
+    except VerificationError as error:
+        metrics.add_metric(name=f"Refused{error.reason}", unit=MetricUnit.Count, value=1)
+        raise
+    except Exception as exc:
+        raise api_responses.UnexpectedError() from exc
+    metrics.add_metric(name="Matched" if decision.matched else "NotMatched", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "decision",
+        extra={"matched": decision.matched, "distance": round(decision.distance, 4),
+               "reference_cached": decision.reference_cached},
+    )
+    return api_responses.decision_response(decision)
+
+
+def _resolver(resolver_class: type) -> Any:
+    cors = CORSConfig(allow_origin=settings.allowed_origin) if settings.allowed_origin else None
+    resolver = resolver_class(enable_validation=True, cors=cors)
+    resolver.include_router(router)
+    api_responses.register_error_handlers(resolver)
+    return resolver
+
+
+rest_api = _resolver(APIGatewayRestResolver)  # REST API (payload v1)
+http_api = _resolver(APIGatewayHttpResolver)  # HTTP API (payload v2)
+
+
+@logger.inject_lambda_context(clear_state=True)  # never log_event: the body is a face
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request_id = (event.get("requestContext") or {}).get("requestId") or context.aws_request_id
+    api_responses.request_id.set(request_id)
+    logger.set_correlation_id(request_id)
+    refused = api_responses.envelope_error(event, settings.images.max_body_bytes)
+    if refused is not None:
+        return api_responses.proxy_response(refused, settings.allowed_origin)
+    resolver = http_api if event.get("version") == "2.0" else rest_api
+    return resolver.resolve(event, context)
