@@ -24,8 +24,11 @@ def test_defaults_are_the_production_models_with_the_documented_threshold():
     assert settings.images.max_image_pixels == 25_000_000
 
 
-def test_offline_pack_gets_its_calibrated_threshold():
-    assert load_settings({**BASE, "MODEL_NAME": "Dlib", "DETECTOR_BACKEND": "dlib"}).threshold == 0.06
+@pytest.mark.parametrize(("model", "detector", "threshold"),
+                         [("Dlib", "dlib", 0.06), ("Dlib", "opencv", 0.05), ("ArcFace", "dlib", 0.55)])
+def test_each_model_and_detector_gets_its_calibrated_threshold(model, detector, threshold):
+    settings = load_settings({**BASE, "MODEL_NAME": model, "DETECTOR_BACKEND": detector})
+    assert settings.threshold == threshold
 
 
 def test_other_metric_falls_back_to_deepface_pretuned_threshold():

@@ -16,14 +16,14 @@ SUPPORTED_MODELS = ("ArcFace", "Dlib")
 SUPPORTED_DETECTORS = ("retinaface", "dlib", "opencv")
 SUPPORTED_METRICS = ("cosine", "euclidean", "euclidean_l2", "angular")
 
-# Default decision thresholds for a login second factor, per (model, metric).
-# ArcFace/cosine keeps the value the original Flask service documented.
-# Dlib/cosine (the offline pack) is set below the closest impostor pair of master.csv
-# (0.0676 with this pipeline): DeepFace's pre-tuned 0.07 lets one stranger in there.
-# How both were measured: README, "Thresholds", and bench/accuracy.py.
-DEFAULT_THRESHOLDS: dict[tuple[str, str], float] = {
-    ("ArcFace", "cosine"): 0.55,
-    ("Dlib", "cosine"): 0.06,
+# Default decision thresholds for a login second factor, per (model, detector, metric):
+# alignment differs per detector, and so do the distances. Set below the closest impostor
+# pair of master.csv with this pipeline (bench/accuracy.py; README, "Thresholds").
+# ArcFace keeps the value the original Flask service documented, for any detector.
+DEFAULT_THRESHOLDS: dict[tuple[str, str | None, str], float] = {
+    ("ArcFace", None, "cosine"): 0.55,
+    ("Dlib", "dlib", "cosine"): 0.06,  # closest impostor 0.0676; DeepFace's 0.07 lets one in
+    ("Dlib", "opencv", "cosine"): 0.05,  # closest impostor 0.0510
 }
 
 
@@ -78,10 +78,11 @@ class Settings:
     reference_cache_size: int
 
 
-def default_threshold(model_name: str, distance_metric: str) -> float:
-    """The shipped threshold of a model/metric pair: ours where we calibrated it, else DeepFace's."""
-    if (model_name, distance_metric) in DEFAULT_THRESHOLDS:
-        return DEFAULT_THRESHOLDS[(model_name, distance_metric)]
+def default_threshold(model_name: str, detector_backend: str, distance_metric: str) -> float:
+    """The shipped threshold: ours where we calibrated it, else DeepFace's pre-tuned one."""
+    for key in ((model_name, detector_backend, distance_metric), (model_name, None, distance_metric)):
+        if key in DEFAULT_THRESHOLDS:
+            return DEFAULT_THRESHOLDS[key]
     from deepface.modules.verification import find_threshold  # heavy import, only when needed
 
     return float(find_threshold(model_name, distance_metric))
@@ -96,7 +97,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     distance_metric = reader.choice("DISTANCE_METRIC", "cosine", SUPPORTED_METRICS)
     threshold = reader.number("VERIFY_THRESHOLD", None, minimum=0.0, maximum=100.0)
     if threshold is None:
-        threshold = default_threshold(model_name, distance_metric)
+        threshold = default_threshold(model_name, detector_backend, distance_metric)
 
     bucket = reader.text("REFERENCE_BUCKET", None)
     if not bucket:
