@@ -52,6 +52,8 @@ class DetectionSettings:
     min_face_size: int
     # A second face at least this share of the main face's area rejects the capture.
     second_face_area_ratio: float
+    # onnxruntime threads per inference: the vCPUs Lambda gives the function.
+    onnx_threads: int
     align: bool = True
 
 
@@ -129,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             second_face_area_ratio=reader.number(
                 "SECOND_FACE_AREA_RATIO", 0.05, minimum=0.0, maximum=1.0
             ),
+            onnx_threads=int(reader.number("ONNX_THREADS", _available_cpus(), minimum=1, maximum=64)),
         ),
         s3=S3Settings(
             connect_timeout=reader.number("S3_CONNECT_TIMEOUT", 2.0, minimum=0.1, maximum=30),
@@ -139,6 +142,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reference_cache_size=int(reader.number("REFERENCE_CACHE_SIZE", 512, minimum=0)),
     )
     return settings
+
+
+def _available_cpus() -> int:
+    # The CPUs this process may run on (Lambda: the vCPUs its memory size buys).
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class _EnvReader:

@@ -11,17 +11,20 @@ embeddings are the ones DeepFace's thresholds were tuned on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from deepface.commons import folder_utils
 from deepface.models.Detector import FacialAreaRegion
 from deepface.modules import detection, modeling, preprocessing
 
 from face_verification.config import DetectionSettings
 from face_verification.images import BGRImage
+from face_verification.weights import WEIGHT_FILES, weights_dir
 
 Embedding = NDArray[np.float32]
 
@@ -69,6 +72,13 @@ class FaceAnalyzer:
         self.settings = settings
         self._recognizer = modeling.build_model(task="facial_recognition", model_name=model_name)
         self._detector = modeling.build_model(task="face_detector", model_name=detector_backend)
+        _tune_onnx_sessions(
+            {
+                self._recognizer: WEIGHT_FILES[model_name],
+                self._detector: WEIGHT_FILES[detector_backend],
+            },
+            settings.onnx_threads,
+        )
         # (height, width) the recognizer takes
         self._input_shape: tuple[int, int] = tuple(self._recognizer.input_shape)  # type: ignore[assignment]
 
@@ -139,6 +149,33 @@ class FaceAnalyzer:
                                   right_eye=(prepared.pad + 60, prepared.pad + 60))
         face = DetectedFace(x=0, y=0, w=w, h=h, confidence=1.0, region=region)
         self.embed(prepared, face)
+
+
+def _tune_onnx_sessions(clients: dict[Any, tuple[str, ...]], threads: int) -> None:
+    """Rebuild DeepFace's onnxruntime sessions with the thread count Lambda's vCPUs allow.
+
+    DeepFace and retina-face build their sessions with default options, which size the
+    thread pool by the host's cores, not by the CPU share the function is given.
+    """
+    import onnxruntime as ort
+
+    folder = weights_dir(Path(folder_utils.get_deepface_home()))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+
+    for client, files in clients.items():
+        # ArcFace keeps its session as .model; retina-face's wrapper keeps it as .model.session.
+        holder = client.model if hasattr(getattr(client, "model", None), "session") else client
+        attribute = "session" if holder is not client else "model"
+        session = getattr(holder, attribute, None)
+        if isinstance(session, ort.InferenceSession) and files:
+            setattr(holder, attribute, ort.InferenceSession(
+                str(folder / files[0]), sess_options=options, providers=session.get_providers()
+            ))
 
 
 def _retinaface_regions(model: Any, img: BGRImage) -> list[FacialAreaRegion]:
