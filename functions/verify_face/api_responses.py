@@ -19,6 +19,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import ApiGatewayResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    _extract_multipart_boundary,
+    _parse_multipart_body,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -36,6 +40,7 @@ from face_verification.verifier import Decision
 logger = Logger(child=True)
 
 MULTIPART = "multipart/form-data"
+VERIFY_PATH = "/verify-face"
 
 # The API Gateway request id of the request being handled; set by the Lambda handler.
 # (One Router serves both the REST and the HTTP resolver, so no resolver's context is shared.)
@@ -92,16 +97,18 @@ def internal_error_response() -> Response:
     return _json(500, {"result": "fail", "reason": "InternalError", "request_id": request_id.get()})
 
 
-def envelope_error(event: Mapping[str, Any], max_body_bytes: int) -> VerificationError | None:
-    """Refuse what can be judged from the event alone, before any parsing of the body."""
-    method = event.get("httpMethod") or ((event.get("requestContext") or {}).get("http") or {}).get("method")
-    if str(method).upper() != "POST":
+def envelope_error(event: dict[str, Any], max_body_bytes: int) -> VerificationError | None:
+    """Refuse what can be judged before the resolver runs: content type, size, encoding, repeated fields.
+
+    Also rewrites the Content-Type header to lower-case media type and parameter names
+    (RFC 9110 makes both case-insensitive; the framework's parser does not).
+    """
+    if not _is_verify_request(event):
         return None  # routing (404, CORS preflight) is the resolver's job
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    content_type = headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != MULTIPART:
+    content_type = _normalize_content_type(event)
+    if content_type.split(";", 1)[0].strip() != MULTIPART:
         return UnsupportedContentType("the body must be multipart/form-data")
-    if "boundary=" not in content_type.lower():
+    if "boundary=" not in content_type:
         return MalformedRequest("the multipart/form-data content type has no boundary")
     body = event.get("body") or ""
     if not isinstance(body, str):
@@ -115,9 +122,62 @@ def envelope_error(event: Mapping[str, Any], max_body_bytes: int) -> Verificatio
         return PayloadTooLarge(f"the body is larger than {max_body_bytes} bytes")
     if encoded:
         try:
-            base64.b64decode(body, validate=True)
+            raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             return MalformedRequest("the body is not valid base64")
+    else:
+        try:
+            raw = body.encode("latin-1")  # how the framework reads a body API Gateway left as text
+        except UnicodeEncodeError:
+            return None  # the resolver refuses it as MalformedRequest
+    return _repeated_field(raw, content_type)
+
+
+def _is_verify_request(event: Mapping[str, Any]) -> bool:
+    http = (event.get("requestContext") or {}).get("http") or {}
+    method = str(event.get("httpMethod") or http.get("method") or "").upper()
+    path = str(event.get("resource") or event.get("rawPath") or event.get("path") or "")
+    return method == "POST" and path.rstrip("/").endswith(VERIFY_PATH)
+
+
+def _normalize_content_type(event: dict[str, Any]) -> str:
+    """The request's Content-Type with media type and parameter names lower-cased, written back."""
+    value = ""
+    for headers_key in ("headers", "multiValueHeaders"):
+        headers = event.get(headers_key) or {}
+        for name in [name for name in headers if str(name).lower() == "content-type"]:
+            found = headers.pop(name)
+            value = value or (found[0] if isinstance(found, list) and found else str(found or ""))
+    media_type, *params = value.split(";")
+    normalized = "; ".join(
+        [media_type.strip().lower()]
+        + [f"{key.strip().lower()}={val.strip()}" for key, _, val in (p.partition("=") for p in params) if key.strip()]
+    )
+    if value:
+        event.setdefault("headers", {})
+        if event["headers"] is None:
+            event["headers"] = {}
+        event["headers"]["content-type"] = normalized
+        if isinstance(event.get("multiValueHeaders"), dict):
+            event["multiValueHeaders"]["content-type"] = [normalized]
+    return normalized
+
+
+def _repeated_field(raw: bytes, content_type: str) -> VerificationError | None:
+    # The framework keeps the first of a repeated form field and silently drops the others:
+    # a capture or URL sent twice is ambiguous, so it is refused. The framework's own parser
+    # (private, aws-lambda-powertools is pinned) is used so both agree on what a field is.
+    boundary = _extract_multipart_boundary(content_type)
+    if not boundary:
+        return None
+    try:
+        fields = _parse_multipart_body(raw, boundary)
+    except ValueError:
+        return None  # e.g. non-UTF-8 text: the resolver refuses it as MalformedRequest
+    for name, value in fields.items():
+        if isinstance(value, list):
+            shown = name[:64]  # the caller's own field name, bounded
+            return InvalidField(f"the field {shown!r} is sent more than once", field=shown)
     return None
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import api_responses
 from bootstrap import build_verifier
 from face_verification.config import load_settings
-from face_verification.errors import VerificationError
+from face_verification.errors import InvalidField, VerificationError
 
 logger = Logger(service="verify-face")
 metrics = Metrics(namespace="Finday", service="verify-face")
@@ -31,6 +31,8 @@ def verify_face(
     face_img_url: Annotated[str, Form(description="S3 URL of the registered face")],
     email: Annotated[str | None, Form(description="sent by the frontend; not used or logged")] = None,
 ):
+    if not isinstance(face_img_url, str):  # the framework does not validate a file sent for text
+        raise InvalidField("the field 'face_img_url' must be text, not a file", field="face_img_url")
     try:
         decision = verifier.verify(face_image.content, face_img_url)
     except VerificationError as error:

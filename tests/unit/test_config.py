@@ -61,7 +61,8 @@ def test_empty_threshold_means_the_default():
         ({**BASE, "VERIFY_THRESHOLD": "nan"}, "VERIFY_THRESHOLD='nan' is not a finite number"),
         ({**BASE, "MAX_IMAGE_BYTES": "10"}, "MAX_IMAGE_BYTES='10' is below the minimum"),
         ({**BASE, "SECOND_FACE_AREA_RATIO": "2"}, "SECOND_FACE_AREA_RATIO='2' is above the maximum"),
-        ({**BASE, "REFERENCE_PREFIX": "/faces/"}, "REFERENCE_PREFIX must be an S3 key prefix"),
+        ({**BASE, "REFERENCE_PREFIX": "/faces/"}, "REFERENCE_PREFIX must be a folder-like key prefix"),
+        ({**BASE, "REFERENCE_PREFIX": "faces"}, "REFERENCE_PREFIX must be a folder-like key prefix"),
     ],
 )
 def test_bad_values_fail_at_start_naming_the_variable(env, message):

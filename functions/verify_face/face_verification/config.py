@@ -105,8 +105,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not bucket:
         raise ConfigError("REFERENCE_BUCKET is required: the S3 bucket that holds registered faces")
     prefix = reader.text("REFERENCE_PREFIX", "") or ""
-    if prefix.startswith("/"):
-        raise ConfigError("REFERENCE_PREFIX must be an S3 key prefix without a leading '/'")
+    if prefix.startswith("/") or (prefix and not prefix.endswith("/")):
+        # "references" would also admit "references-evil/...": a prefix is a whole folder.
+        raise ConfigError("REFERENCE_PREFIX must be a folder-like key prefix ending in '/', without a leading '/'")
 
     home = reader.text("DEEPFACE_HOME", None) or str(Path.home())
 

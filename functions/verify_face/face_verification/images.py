@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from face_verification.config import ImageLimits
 from face_verification.errors import (
@@ -41,6 +41,18 @@ MIN_IMAGE_SIDE = 32
 # Transparent pixels are composited over white, like a browser shows them.
 _BACKGROUND = (255, 255, 255)
 
+# EXIF Orientation value -> the transpose that shows the image the right way up.
+_ORIENTATION_TAG = 0x0112
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
 
 def sniff_format(data: bytes) -> str | None:
     for name, magic, offset in _SIGNATURES:
@@ -52,12 +64,12 @@ def sniff_format(data: bytes) -> str | None:
 def decode_image(data: bytes, limits: ImageLimits, role: ImageRole = "capture") -> BGRImage:
     """Decode, orient, convert to BGR uint8 and bound the size of an uploaded or stored image."""
     invalid = InvalidImage if role == "capture" else InvalidReferenceImage
+    # A stored reference that is too large is our data's fault, not a 413 for the caller.
+    too_large = PayloadTooLarge if role == "capture" else InvalidReferenceImage
     if not data:
         raise invalid("the image is empty", image=role)
     if len(data) > limits.max_image_bytes:
-        raise PayloadTooLarge(
-            f"the image is larger than {limits.max_image_bytes} bytes", image=role
-        )
+        raise too_large(f"the image is larger than {limits.max_image_bytes} bytes", image=role)
     image_format = sniff_format(data)
     if image_format is None:
         if role == "reference":
@@ -71,9 +83,7 @@ def decode_image(data: bytes, limits: ImageLimits, role: ImageRole = "capture") 
             with Image.open(io.BytesIO(data), formats=[image_format]) as image:
                 width, height = image.size
                 if width * height > limits.max_image_pixels:
-                    raise PayloadTooLarge(
-                        f"the image has more than {limits.max_image_pixels} pixels", image=role
-                    )
+                    raise too_large(f"the image has more than {limits.max_image_pixels} pixels", image=role)
                 if min(width, height) < MIN_IMAGE_SIDE:
                     raise invalid(
                         f"the image is {width}x{height}; at least "
@@ -82,14 +92,12 @@ def decode_image(data: bytes, limits: ImageLimits, role: ImageRole = "capture") 
                     )
                 _draft_towards(image, limits.max_image_side)
                 image.load()
-                rgb = _to_rgb(ImageOps.exif_transpose(image))
+                rgb = _to_rgb(_upright(image))
     except (PayloadTooLarge, InvalidImage, InvalidReferenceImage):
         raise
     except Image.DecompressionBombError as exc:
         # Pillow refuses headers past twice its own cap before we see the size.
-        raise PayloadTooLarge(
-            f"the image has more than {limits.max_image_pixels} pixels", image=role
-        ) from exc
+        raise too_large(f"the image has more than {limits.max_image_pixels} pixels", image=role) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         # Truncated or corrupt data; the exception text may quote bytes, so it is dropped.
         raise invalid(f"the {image_format} data could not be decoded", image=role) from exc
@@ -109,6 +117,14 @@ def _draft_towards(image: Image.Image, max_side: int) -> None:
         image.draft("RGB", (int(image.size[0] * scale) + 1, int(image.size[1] * scale) + 1))
 
 
+def _upright(image: Image.Image) -> Image.Image:
+    # Only the tag is read: ImageOps.exif_transpose also re-serialises the EXIF block for
+    # its output, and a corrupt tag we never use then escapes as struct.error.
+    orientation = image.getexif().get(_ORIENTATION_TAG)
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(method)
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
@@ -122,8 +138,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         span = float(values.max() - values.min()) or 1.0
         gray = ((values - values.min()) * (255.0 / span)).round().astype(np.uint8)
         return Image.fromarray(gray, mode="L").convert("RGB")
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if mode in ("P", "L", "RGB") and "transparency" in image.info:
+        # A PNG tRNS chunk: a palette index or one grey/RGB colour that is see-through.
+        image = image.convert("RGBA")
+    elif mode == "P":
+        image = image.convert("RGB")
     elif mode in ("LA", "La", "RGBa", "PA"):
         image = image.convert("RGBA")
     if image.mode == "RGBA":

@@ -30,6 +30,8 @@ _PATH_STYLE = re.compile(
     rf"^s3(?:[.-](?:dualstack\.)?(?P<region>{_REGION}))?\.amazonaws\.com(?:\.cn)?$"
 )
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+# C0, DEL and C1 (U+0080..U+009F, e.g. NEL): no registered key holds one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,11 @@ def parse_reference_url(url: object, allowed_bucket: str, allowed_prefix: str = 
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise InvalidImageURL(f"face_img_url is longer than {MAX_URL_LENGTH} characters")
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+    if _CONTROL.search(url):
         raise InvalidImageURL("face_img_url contains control characters")
+    if not _is_utf8(url):
+        # A lone surrogate: no S3 key can hold it, and encoding it later would raise.
+        raise InvalidImageURL("face_img_url is not valid Unicode text")
 
     location = _split(url)
     _check_key(location.key)
@@ -76,6 +81,9 @@ def _split(url: str) -> S3Location:
     if scheme != "https":
         raise InvalidImageURL("face_img_url must be an https:// or s3:// URL")
 
+    if not parts.netloc.isascii():
+        # str.lower() maps some non-ASCII letters to ASCII (KELVIN SIGN -> "k"): S3 hosts are ASCII.
+        raise InvalidImageURL("face_img_url must be an Amazon S3 URL")
     host = (parts.hostname or "").lower()
     match = _VIRTUAL_HOSTED.match(host)
     if match:
@@ -106,9 +114,17 @@ def _check_key(key: str) -> None:
         raise InvalidImageURL("face_img_url must name an object, not a bucket or folder")
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise InvalidImageURL("face_img_url names a key longer than S3 allows")
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in key):
+    if _CONTROL.search(key):
         raise InvalidImageURL("face_img_url names a key with control characters")
     # A "." or ".." segment means nothing to S3 but can escape the prefix check
     # wherever the key is later joined as a path; no registered face needs one.
     if any(segment in (".", "..") for segment in key.split("/")):
         raise InvalidImageURL("face_img_url must not contain '.' or '..' segments")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -79,6 +79,10 @@ class ReferenceEmbeddingCache:
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -88,7 +92,7 @@ class FaceVerifier:
         self._settings = settings
         self._analyzer = analyzer
         self._store = store
-        self._cache = ReferenceEmbeddingCache(settings.reference_cache_size)
+        self.reference_cache = ReferenceEmbeddingCache(settings.reference_cache_size)
 
     def verify(self, capture: bytes, reference_url: str) -> Decision:
         settings = self._settings
@@ -119,7 +123,7 @@ class FaceVerifier:
         return self._analyzer.embed(prepared, face)
 
     def _reference_embedding(self, location: S3Location) -> tuple[Embedding, bool]:
-        cached = self._cache.get(location)
+        cached = self.reference_cache.get(location)
         fetched = self._store.fetch(location, if_none_match=cached.etag if cached else None)
         if fetched is None:
             if cached is None:  # a store must not answer "not modified" to an unconditional read
@@ -133,7 +137,7 @@ class FaceVerifier:
         face = faces[0]  # the registered photo may show others; its largest face is the person
         self._check_size(face, "reference")
         embedding = self._analyzer.embed(prepared, face)
-        self._cache.put(location, fetched.etag, embedding)
+        self.reference_cache.put(location, fetched.etag, embedding)
         return embedding, False
 
     def _only_face(self, faces: list[DetectedFace]) -> DetectedFace:
