@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from face_verification.config import Settings
 from face_verification.weights import ensure_weights_present
 
+if TYPE_CHECKING:
+    from face_verification.faces import FaceAnalyzer
+    from face_verification.verifier import FaceVerifier
 
-def build_verifier(settings: Settings):  # -> FaceVerifier (imported late, see below)
+
+def build_verifier(settings: Settings) -> FaceVerifier:
     # DeepFace and retina-face read these at import time, so they are set before the import.
     os.environ["DEEPFACE_HOME"] = str(settings.deepface_home)
     os.environ.setdefault("DEEPFACE_BACKEND_ENGINE", "onnx")
     ensure_weights_present(settings.deepface_home, settings.model_name, settings.detector_backend)
 
+    # Loading the graphs is mostly native work that releases the GIL; importing boto3 and
+    # building its client is Python work. Doing them side by side shortens the cold start.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        analyzer = pool.submit(_ready_analyzer, settings)
+        from s3_reference_store import S3ReferenceStore
+
+        store = S3ReferenceStore(settings.s3, max_bytes=settings.images.max_image_bytes)
+        from face_verification.verifier import FaceVerifier
+
+        return FaceVerifier(settings, analyzer.result(), store)
+
+
+def _ready_analyzer(settings: Settings) -> FaceAnalyzer:
     from face_verification.faces import FaceAnalyzer
-    from face_verification.verifier import FaceVerifier
-    from s3_reference_store import S3ReferenceStore
 
     analyzer = FaceAnalyzer(settings.model_name, settings.detector_backend, settings.detection)
-    analyzer.warm_up()
-    store = S3ReferenceStore(settings.s3, max_bytes=settings.images.max_image_bytes)
-    return FaceVerifier(settings, analyzer, store)
+    analyzer.warm_up()  # the first inference pays for memory planning; the first user must not
+    return analyzer

@@ -10,6 +10,7 @@ embeddings are the ones DeepFace's thresholds were tuned on.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from numpy.typing import NDArray
 
 from deepface.commons import folder_utils
 from deepface.models.Detector import FacialAreaRegion
+from deepface.models.facial_recognition.onnx.OnnxFacialRecognition import OnnxFacialRecognition
 from deepface.modules import detection, modeling, preprocessing
 
 from face_verification.config import DetectionSettings
@@ -30,6 +32,11 @@ Embedding = NDArray[np.float32]
 
 # RetinaFace's own default score threshold, as DeepFace's client uses it.
 RETINAFACE_SCORE_THRESHOLD = 0.9
+
+# The smallest face (px, shorter side) each detector finds reliably at its input scale.
+# RetinaFace's smallest anchors are 16 px (stride 8); dlib's HOG window is 80 px on an
+# image DeepFace upsamples twice; OpenCV's Haar cascade starts at about 30-40 px.
+MIN_DETECTABLE_FACE = {"retinaface": 24, "dlib": 40, "opencv": 40}
 
 
 @dataclass(frozen=True)
@@ -70,15 +77,12 @@ class FaceAnalyzer:
         self.model_name = model_name
         self.detector_backend = detector_backend
         self.settings = settings
-        self._recognizer = modeling.build_model(task="facial_recognition", model_name=model_name)
-        self._detector = modeling.build_model(task="face_detector", model_name=detector_backend)
-        _tune_onnx_sessions(
-            {
-                self._recognizer: WEIGHT_FILES[model_name],
-                self._detector: WEIGHT_FILES[detector_backend],
-            },
-            settings.onnx_threads,
-        )
+        # Both graphs load at once: onnxruntime releases the GIL while it reads and
+        # optimises a graph, and init time is cold-start time.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            recognizer = pool.submit(_build_recognizer, model_name, settings.onnx_threads)
+            detector = pool.submit(_build_detector, detector_backend, settings.onnx_threads)
+            self._recognizer, self._detector = recognizer.result(), detector.result()
         # (height, width) the recognizer takes
         self._input_shape: tuple[int, int] = tuple(self._recognizer.input_shape)  # type: ignore[assignment]
 
@@ -90,10 +94,19 @@ class FaceAnalyzer:
         padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
         return PreparedImage(padded=padded, pad=pad, height=height, width=width)
 
+    def detection_scale(self, prepared: PreparedImage) -> float:
+        """How much to shrink the padded image for the detector: never enlarge it, keep its
+        longer side within ``detector_max_side``, and shrink no further than keeps the
+        smallest accepted face (``min_face_size``) at the size this detector still finds."""
+        by_side = self.settings.detector_max_side / max(prepared.padded.shape[:2])
+        smallest_found = MIN_DETECTABLE_FACE.get(self.detector_backend, self.settings.min_face_size)
+        by_face = smallest_found / self.settings.min_face_size
+        return min(1.0, by_side, by_face)
+
     def detect(self, prepared: PreparedImage) -> list[DetectedFace]:
         """All faces found, largest first."""
         padded = prepared.padded
-        scale = min(1.0, self.settings.detector_max_side / max(padded.shape[:2]))
+        scale = self.detection_scale(prepared)
         detector_input = padded
         if scale < 1.0:
             detector_input = cv2.resize(padded, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -151,31 +164,55 @@ class FaceAnalyzer:
         self.embed(prepared, face)
 
 
-def _tune_onnx_sessions(clients: dict[Any, tuple[str, ...]], threads: int) -> None:
-    """Rebuild DeepFace's onnxruntime sessions with the thread count Lambda's vCPUs allow.
+# Graphs run on onnxruntime sessions built here, with the thread count Lambda's vCPUs
+# allow: DeepFace and retina-face build theirs with default options, which size the
+# thread pool by the host's cores. Other models are DeepFace's own clients.
+ONNX_RECOGNIZERS = ("ArcFace",)
 
-    DeepFace and retina-face build their sessions with default options, which size the
-    thread pool by the host's cores, not by the CPU share the function is given.
-    """
+
+class OnnxRecognizer(OnnxFacialRecognition):
+    """DeepFace's onnx recognizer (its forward and predict) on a session built by us."""
+
+    def __init__(self, model_name: str, session: Any) -> None:
+        self.model_name = model_name
+        self.model = session
+        _, height, width, _ = session.get_inputs()[0].shape  # channels last: (n, h, w, 3)
+        self.input_shape = (int(height), int(width))
+        self.output_shape = int(session.get_outputs()[0].shape[-1])
+
+
+class RetinaFaceDetector:
+    """retina-face's onnx wrapper on a session built by us; detection is driven directly."""
+
+    def __init__(self, session: Any) -> None:
+        from retinaface.model.retinaface_onnx_model import RetinaFace
+
+        self.model = RetinaFace(session)
+
+
+def _onnx_session(file_name: str, threads: int) -> Any:
     import onnxruntime as ort
 
-    folder = weights_dir(Path(folder_utils.get_deepface_home()))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
+    options.log_severity_level = 3  # some graphs flood stderr with harmless optimizer notes
+    path = weights_dir(Path(folder_utils.get_deepface_home())) / file_name
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
-    for client, files in clients.items():
-        # ArcFace keeps its session as .model; retina-face's wrapper keeps it as .model.session.
-        holder = client.model if hasattr(getattr(client, "model", None), "session") else client
-        attribute = "session" if holder is not client else "model"
-        session = getattr(holder, attribute, None)
-        if isinstance(session, ort.InferenceSession) and files:
-            setattr(holder, attribute, ort.InferenceSession(
-                str(folder / files[0]), sess_options=options, providers=session.get_providers()
-            ))
+
+def _build_recognizer(model_name: str, threads: int) -> Any:
+    if model_name in ONNX_RECOGNIZERS:
+        return OnnxRecognizer(model_name, _onnx_session(WEIGHT_FILES[model_name][0], threads))
+    return modeling.build_model(task="facial_recognition", model_name=model_name)
+
+
+def _build_detector(detector_backend: str, threads: int) -> Any:
+    if detector_backend == "retinaface":
+        return RetinaFaceDetector(_onnx_session(WEIGHT_FILES["retinaface"][0], threads))
+    return modeling.build_model(task="face_detector", model_name=detector_backend)
 
 
 def _retinaface_regions(model: Any, img: BGRImage) -> list[FacialAreaRegion]:
