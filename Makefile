@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt functions/verify_fa
 OFFLINE_HOME := .cache/deepface-offline
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install demo test events validate build deploy bench-accuracy clean
+.PHONY: install demo test events validate build deploy bench-accuracy bench-export bench clean
 
 install: $(STAMP)
 
@@ -48,5 +48,30 @@ bench-accuracy: $(STAMP)
 	$(PY) layers/model_weights/provision.py --pack offline --home $(OFFLINE_HOME)
 	DEEPFACE_HOME=$(OFFLINE_HOME) MODEL_NAME=Dlib DETECTOR_BACKEND=dlib $(PY) bench/accuracy.py
 
+## Production graphs with RANDOM WEIGHTS (compute cost only), exported from DeepFace's PyTorch
+## definitions in a Python 3.11 venv with torch==2.13.0 (the machine's local CPU wheel).
+TORCH_PYTHON ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+TORCH_VENV := .venv-torch
+RANDOM_HOME := $(HOME)/.cache/finday-verify-face/deepface-random
+
+$(TORCH_VENV)/.installed:
+	test -x $(TORCH_VENV)/bin/python || $(TORCH_PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install --quiet torch==2.13.0
+	$(TORCH_VENV)/bin/pip install --quiet deepface==0.0.103 retina-face==0.0.19 onnxruntime==1.32.0 onnx==1.23.2 onnxscript
+	touch $@
+
+bench-export: $(TORCH_VENV)/.installed
+	$(TORCH_VENV)/bin/python bench/export_random_weights.py --home $(RANDOM_HOME)
+
+## Latency, cold start and memory, each against its baseline in the same run, on both packs
+bench: $(STAMP)
+	test -f $(RANDOM_HOME)/.deepface/weights/retinaface.onnx || $(MAKE) bench-export
+	for pack in random offline; do \
+	  RANDOM_WEIGHTS_HOME=$(RANDOM_HOME) OFFLINE_HOME=$(OFFLINE_HOME) $(PY) bench/latency.py --pack $$pack && \
+	  RANDOM_WEIGHTS_HOME=$(RANDOM_HOME) OFFLINE_HOME=$(OFFLINE_HOME) $(PY) bench/coldstart.py --pack $$pack && \
+	  RANDOM_WEIGHTS_HOME=$(RANDOM_HOME) OFFLINE_HOME=$(OFFLINE_HOME) $(PY) bench/memory.py --pack $$pack || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .aws-sam
+	rm -rf $(VENV) $(TORCH_VENV) .cache .pytest_cache .aws-sam
