@@ -101,8 +101,7 @@ def child(kind: str, pack: common.Pack, folder: Path) -> int:
     import app  # the Lambda init
 
     if pack.name == "random":
-        common.stand_in_face_boxes(app, {(160, 160): common.inputs().crop_box,
-                                         (512, 512): (165, 40, 120, 130)})
+        common.stand_in_face_boxes(app)
     url = (folder / "url.txt").read_text()
     response = app.lambda_handler(common.event(capture, url), common.Context())
     print(f"RESPONSE {response['statusCode']}", flush=True)

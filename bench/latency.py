@@ -55,8 +55,7 @@ def run(pack: common.Pack, runs: int, plain_runs: int) -> int:
     url = common.upload_reference(inputs.reference)
     app = importlib.import_module("app")
     if pack.name == "random":
-        common.stand_in_face_boxes(app, {(160, 160): inputs.crop_box, (480, 640): inputs.frame_box,
-                                         (512, 512): (165, 40, 120, 130)})
+        common.stand_in_face_boxes(app)
     analyzer = app.verifier._analyzer
     context = common.Context()
     print(f"# {pack.label}; {os.cpu_count()} CPUs, onnx threads {app.settings.detection.onnx_threads}")

@@ -45,7 +45,7 @@ def main() -> int:
 
         init_peak = status_kb("VmHWM")
         if pack.name == "random":
-            common.stand_in_face_boxes(app, {(160, 160): inputs.crop_box, (512, 512): (165, 40, 120, 130)})
+            common.stand_in_face_boxes(app)
         event = common.event(inputs.crop, url)
         rss_at: dict[int, int] = {}
         for n in range(1, args.requests + 1):

@@ -176,8 +176,8 @@ def test_parameters(template: dict) -> None:
     memory = params["FunctionMemorySize"]
     assert (memory["Type"], memory["Default"], memory["MinValue"], memory["MaxValue"]) == (
         "Number",
-        3008,
-        1024,
+        3538,
+        1536,
         10240,
     )
     assert params["StageName"]["Default"] == "prod"
