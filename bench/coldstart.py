@@ -30,6 +30,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", choices=sorted(common.PACKS), default="random")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--child-python", default=sys.executable,
+                        help="interpreter of the measured processes: a venv with only the image's "
+                             "packages (functions/verify_face/requirements.txt) is closest to Lambda")
     parser.add_argument("--child", choices=["handler", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -51,11 +54,12 @@ def main() -> int:
             times = {"handler": [], "plain": []}
             for _ in range(args.runs):
                 for kind in times:
-                    times[kind].append(spawn(kind, pack, folder))
+                    times[kind].append(spawn(kind, pack, folder, args.child_python))
     finally:
         server.stop()
 
-    print(f"# {pack.label}; process start to first response, {args.runs} runs each")
+    print(f"# {pack.label}; process start to first response, {args.runs} runs each, "
+          f"measured processes run {args.child_python}")
     for kind, samples in times.items():
         print(f"  {kind:8s} median {statistics.median(samples):6.2f} s   "
               f"min {min(samples):6.2f} s   max {max(samples):6.2f} s")
@@ -64,8 +68,8 @@ def main() -> int:
     return 0
 
 
-def spawn(kind: str, pack: common.Pack, folder: Path) -> float:
-    command = [sys.executable, __file__, "--pack", pack.name, "--child", kind, "--inputs", str(folder)]
+def spawn(kind: str, pack: common.Pack, folder: Path, python: str) -> float:
+    command = [python, __file__, "--pack", pack.name, "--child", kind, "--inputs", str(folder)]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -33,6 +34,7 @@ def verify_face(
 ):
     if not isinstance(face_img_url, str):  # the framework does not validate a file sent for text
         raise InvalidField("the field 'face_img_url' must be text, not a file", field="face_img_url")
+    started = time.perf_counter()
     try:
         decision = verifier.verify(face_image.content, face_img_url)
     except VerificationError as error:
@@ -44,7 +46,8 @@ def verify_face(
     logger.info(
         "decision",
         extra={"matched": decision.matched, "distance": round(decision.distance, 4),
-               "reference_cached": decision.reference_cached},
+               "reference_cached": decision.reference_cached,
+               "elapsed_ms": round((time.perf_counter() - started) * 1000, 1)},
     )
     return api_responses.decision_response(decision)
 
