@@ -25,8 +25,17 @@ $(STAMP): requirements-dev.txt functions/verify_face/requirements.txt
 demo: $(STAMP)
 	$(PY) events/local_demo.py --home $(OFFLINE_HOME)
 
+## Only the image's packages (functions/verify_face/requirements.txt): a test inits the
+## handler in it, and cold starts are measured in it; the closest this machine gets to
+## the Lambda image without Docker.
+PROD_VENV := .venv-prod
+$(PROD_VENV)/.installed: functions/verify_face/requirements.txt
+	test -x $(PROD_VENV)/bin/python || $(PYTHON) -m venv $(PROD_VENV)
+	$(PROD_VENV)/bin/pip install --quiet -r functions/verify_face/requirements.txt
+	touch $@
+
 ## All tests (unit + integration); the same command CI runs (.ci/run)
-test: $(STAMP)
+test: $(STAMP) $(PROD_VENV)/.installed
 	$(PY) -m pytest
 
 ## Regenerate the committed sam local invoke events from package-shipped images
@@ -63,14 +72,6 @@ $(TORCH_VENV)/.installed:
 
 bench-export: $(TORCH_VENV)/.installed
 	$(TORCH_VENV)/bin/python bench/export_random_weights.py --home $(RANDOM_HOME)
-
-## Only the image's packages (functions/verify_face/requirements.txt): cold starts are
-## measured in it, as close to the Lambda image as this machine gets without Docker.
-PROD_VENV := .venv-prod
-$(PROD_VENV)/.installed: functions/verify_face/requirements.txt
-	test -x $(PROD_VENV)/bin/python || $(PYTHON) -m venv $(PROD_VENV)
-	$(PROD_VENV)/bin/pip install --quiet -r functions/verify_face/requirements.txt
-	touch $@
 
 ## Latency, cold start and memory, each against its baseline in the same run, on both packs
 BENCH_ENV := RANDOM_WEIGHTS_HOME=$(RANDOM_HOME) OFFLINE_HOME=$(OFFLINE_HOME)
