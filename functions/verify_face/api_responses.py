@@ -37,7 +37,8 @@ from face_verification.errors import (
 )
 from face_verification.verifier import Decision
 
-logger = Logger(child=True)
+# Named explicitly: a child logger takes its name from POWERTOOLS_SERVICE_NAME at import.
+logger = Logger(service="verify-face", child=True)
 
 MULTIPART = "multipart/form-data"
 VERIFY_PATH = "/verify-face"
@@ -103,6 +104,8 @@ def envelope_error(event: dict[str, Any], max_body_bytes: int) -> VerificationEr
     Also rewrites the Content-Type header to lower-case media type and parameter names
     (RFC 9110 makes both case-insensitive; the framework's parser does not).
     """
+    if not _is_proxy_event(event):
+        return MalformedRequest("the event is not an API Gateway proxy event (REST v1 or HTTP v2)")
     if not _is_verify_request(event):
         return None  # routing (404, CORS preflight) is the resolver's job
     content_type = _normalize_content_type(event)
@@ -131,6 +134,19 @@ def envelope_error(event: dict[str, Any], max_body_bytes: int) -> VerificationEr
         except UnicodeEncodeError:
             return None  # the resolver refuses it as MalformedRequest
     return _repeated_field(raw, content_type)
+
+
+def _is_proxy_event(event: Any) -> bool:
+    # What API Gateway always sends; direct invokes may send anything.
+    if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
+        return False
+    if not all(isinstance(event.get(key), (dict, type(None))) for key in ("headers", "multiValueHeaders")):
+        return False
+    if not isinstance(event.get("body"), (str, type(None))):
+        return False
+    if event.get("version") == "2.0":
+        return isinstance(event["requestContext"].get("http"), dict)
+    return isinstance(event.get("httpMethod"), str)
 
 
 def _is_verify_request(event: Mapping[str, Any]) -> bool:
@@ -181,18 +197,19 @@ def _repeated_field(raw: bytes, content_type: str) -> VerificationError | None:
     return None
 
 
-def proxy_response(error: VerificationError, allowed_origin: str) -> dict[str, Any]:
-    """An API Gateway proxy response for errors found before the resolver runs."""
-    logger.info("request refused", extra={"reason": error.reason, "status": error.status})
+def proxy_response(error: VerificationError | None, allowed_origin: str) -> dict[str, Any]:
+    """An API Gateway proxy response for outcomes decided outside the resolver
+    (``None``: an unexpected error, logged with its traceback)."""
+    if error is None:
+        logger.exception("unexpected error outside the resolver")
+        status, body = 500, {"result": "fail", "reason": "InternalError", "request_id": request_id.get()}
+    else:
+        logger.info("request refused", extra={"reason": error.reason, "status": error.status})
+        status, body = error.status, error_body(error)
     headers = {"Content-Type": content_types.APPLICATION_JSON}
     if allowed_origin:
         headers["Access-Control-Allow-Origin"] = allowed_origin
-    return {
-        "statusCode": error.status,
-        "headers": headers,
-        "body": json.dumps(error_body(error)),
-        "isBase64Encoded": False,
-    }
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
 
 
 def register_error_handlers(resolver: ApiGatewayResolver) -> None:

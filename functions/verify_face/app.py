@@ -13,13 +13,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import api_responses
-from bootstrap import build_verifier
+from bootstrap import build_verifier, quiet_third_party_loggers
 from face_verification.config import load_settings
 from face_verification.errors import InvalidField, VerificationError
 
 logger = Logger(service="verify-face")
 metrics = Metrics(namespace="Finday", service="verify-face")
 
+quiet_third_party_loggers()
 settings = load_settings()
 verifier = build_verifier(settings)  # models load here, once per execution environment
 
@@ -67,11 +68,15 @@ http_api = _resolver(APIGatewayHttpResolver)  # HTTP API (payload v2)
 @logger.inject_lambda_context(clear_state=True)  # never log_event: the body is a face
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request_id = (event.get("requestContext") or {}).get("requestId") or context.aws_request_id
-    api_responses.request_id.set(request_id)
-    logger.set_correlation_id(request_id)
-    refused = api_responses.envelope_error(event, settings.images.max_body_bytes)
-    if refused is not None:
-        return api_responses.proxy_response(refused, settings.allowed_origin)
-    resolver = http_api if event.get("version") == "2.0" else rest_api
-    return resolver.resolve(event, context)
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    request_id = (request_context.get("requestId") if isinstance(request_context, dict) else None)
+    api_responses.request_id.set(request_id or context.aws_request_id)
+    logger.set_correlation_id(api_responses.request_id.get())
+    try:
+        refused = api_responses.envelope_error(event, settings.images.max_body_bytes)
+        if refused is not None:
+            return api_responses.proxy_response(refused, settings.allowed_origin)
+        resolver = http_api if event.get("version") == "2.0" else rest_api
+        return resolver.resolve(event, context)
+    except Exception:  # an event API Gateway would never send (direct invokes): still JSON, never a raise
+        return api_responses.proxy_response(None, settings.allowed_origin)

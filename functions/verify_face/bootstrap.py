@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -12,6 +13,16 @@ from face_verification.weights import ensure_weights_present
 if TYPE_CHECKING:
     from face_verification.faces import FaceAnalyzer
     from face_verification.verifier import FaceVerifier
+
+
+# Their DEBUG output quotes request data (form fields, S3 keys): never below INFO, whatever
+# POWERTOOLS_DEBUG or the Lambda log level say, so no email or key reaches the logs.
+QUIET_LOGGERS = ("aws_lambda_powertools.event_handler", "botocore", "boto3", "urllib3", "s3transfer")
+
+
+def quiet_third_party_loggers() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def build_verifier(settings: Settings) -> FaceVerifier:

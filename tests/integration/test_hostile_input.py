@@ -471,3 +471,42 @@ def test_post_to_an_unknown_path_is_404_whatever_its_body(app):
     reply = invoke(app, built)
     assert reply.status == 404
     assert reply.body["reason"] == "NotFound"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "rest-event-claiming-version-2",
+        "no-http-method",
+        "request-context-is-a-string",
+        "headers-is-a-list",
+        "body-is-a-number",
+    ],
+)
+def test_events_api_gateway_never_sends_get_json_not_a_raise(app, astronaut_url, broken):
+    built = verify_event(GOOD_JPEG, astronaut_url, request_id=REQUEST_ID)
+    if broken == "rest-event-claiming-version-2":
+        built["version"] = "2.0"
+    elif broken == "no-http-method":
+        built.pop("httpMethod")
+    elif broken == "request-context-is-a-string":
+        built["requestContext"] = "prod"
+    elif broken == "headers-is-a-list":
+        built["headers"] = [["Content-Type", "multipart/form-data"]]
+    else:
+        built["body"] = 42
+    reply = invoke(app, built)
+    assert reply.status == 400
+    assert reply.body["reason"] == "MalformedRequest"
+    assert reply.body["message"] == "the event is not an API Gateway proxy event (REST v1 or HTTP v2)"
+    assert invoke(app, verify_event(GOOD_JPEG, astronaut_url)).status == 200
+
+
+def test_unexpected_failure_outside_the_resolver_is_500_json(app, astronaut_url, monkeypatch):
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("internals")
+
+    monkeypatch.setattr(app.rest_api, "resolve", explode)
+    reply = invoke(app, verify_event(GOOD_JPEG, astronaut_url, request_id=REQUEST_ID))
+    assert reply.status == 500
+    assert reply.body == {"result": "fail", "reason": "InternalError", "request_id": REQUEST_ID}
