@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -40,23 +39,15 @@ def main() -> int:
     if args.child:
         return child(args.child, pack, Path(args.inputs))
 
-    common.ensure_pack(pack)
-    os.environ.update(pack.env())
-    server = common.start_s3()
-    try:
-        inputs = common.inputs()
-        url = common.upload_reference(inputs.reference)
-        with tempfile.TemporaryDirectory() as scratch:
-            folder = Path(scratch)
-            (folder / "capture.jpg").write_bytes(inputs.crop)
-            (folder / "reference.jpg").write_bytes(inputs.reference)
-            (folder / "url.txt").write_text(url)
-            times = {"handler": [], "plain": []}
-            for _ in range(args.runs):
-                for kind in times:
-                    times[kind].append(spawn(kind, pack, folder, args.child_python))
-    finally:
-        server.stop()
+    with common.local_stack(pack) as (inputs, url), tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        (folder / "capture.jpg").write_bytes(inputs.crop)
+        (folder / "reference.jpg").write_bytes(inputs.reference)
+        (folder / "url.txt").write_text(url)
+        times: dict[str, list[float]] = {"handler": [], "plain": []}
+        for _ in range(args.runs):
+            for kind in times:
+                times[kind].append(spawn(kind, pack, folder, args.child_python))
 
     print(f"# {pack.label}; process start to first response, {args.runs} runs each, "
           f"measured processes run {args.child_python}")

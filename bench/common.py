@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import socket
 import statistics
 import subprocess
@@ -149,6 +151,19 @@ def upload_reference(data: bytes, key: str = "astronaut.jpg") -> str:
         pass
     s3.put_object(Bucket=BUCKET, Key=PREFIX + key, Body=data)
     return f"https://{BUCKET}.s3.us-east-1.amazonaws.com/{PREFIX}{key}"
+
+
+@contextmanager
+def local_stack(pack: Pack) -> Iterator[tuple[Inputs, str]]:
+    """The pack's environment and a local S3 holding the registered photo: (inputs, its URL)."""
+    ensure_pack(pack)
+    os.environ.update(pack.env())
+    server = start_s3()
+    try:
+        sample = inputs()
+        yield sample, upload_reference(sample.reference)
+    finally:
+        server.stop()
 
 
 def event(capture: bytes, url: str) -> dict[str, Any]:

@@ -37,22 +37,15 @@ def main() -> int:
     args = parser.parse_args()
 
     pack = common.PACKS[args.pack]
-    common.ensure_pack(pack)
-    os.environ.update(pack.env())
-    server = common.start_s3()
-    try:
-        return run(pack, args.runs, args.plain_runs)
-    finally:
-        server.stop()
+    with common.local_stack(pack) as (inputs, url):
+        return run(pack, args.runs, args.plain_runs, inputs, url)
 
 
-def run(pack: common.Pack, runs: int, plain_runs: int) -> int:
+def run(pack: common.Pack, runs: int, plain_runs: int, inputs: common.Inputs, url: str) -> int:
     import cv2
     import numpy as np
     from deepface import DeepFace
 
-    inputs = common.inputs()
-    url = common.upload_reference(inputs.reference)
     app = importlib.import_module("app")
     if pack.name == "random":
         common.stand_in_face_boxes(app)

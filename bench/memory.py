@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 
 import common
@@ -33,13 +32,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
     pack = common.PACKS[args.pack]
-    common.ensure_pack(pack)
-    os.environ.update(pack.env())
-
-    server = common.start_s3()
-    try:
-        inputs = common.inputs()
-        url = common.upload_reference(inputs.reference)
+    with common.local_stack(pack) as (inputs, url):
         before_init = status_kb("VmRSS")
         import app
 
@@ -56,8 +49,6 @@ def main() -> int:
                 gc.collect()
                 rss_at[n] = status_kb("VmRSS")
         peak = status_kb("VmHWM")
-    finally:
-        server.stop()
 
     growth = rss_at[args.requests] / rss_at[50]
     print(f"# {pack.label}")

@@ -72,7 +72,11 @@ def test_no_face_in_reference_is_422_naming_the_reference(app, s3_client):
     assert reply.body["image"] == "reference"
 
 
-def test_url_of_another_bucket_is_400_before_any_s3_call(app):
+def test_url_of_another_bucket_is_400_before_any_s3_call(app, monkeypatch):
+    def no_s3(*_args, **_kwargs):
+        raise AssertionError("S3 was called for a URL outside the bucket")
+
+    monkeypatch.setattr(app.verifier._store, "fetch", no_s3)
     url = "https://not-the-bucket.s3.us-east-1.amazonaws.com/references/astronaut.jpg"
     reply = invoke(app, verify_event(samples.match_capture_jpeg(), url))
     assert reply.status == 400

@@ -11,8 +11,6 @@ import base64
 import io
 import json
 import logging
-import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +24,7 @@ from PIL import Image
 from events import apigw, samples
 from tests.conftest import BUCKET, PREFIX
 from tests.integration.conftest import LambdaContext, invoke, upload, verify_event
+from tests.unit.test_images import png_header
 
 REQUEST_ID = "req-hostile"
 BOUNDARY = "----HostileBoundary7MA4YWxkTrZu0gW"
@@ -85,18 +84,6 @@ def png(size: tuple[int, int]) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, (200, 10, 10)).save(buf, format="PNG")
     return buf.getvalue()
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A PNG signature and an IHDR chunk (8-bit RGB) with a correct CRC, then an empty IDAT and IEND."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(kind + payload)
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    empty_idat = chunk(b"IDAT", zlib.compress(b""))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + empty_idat + chunk(b"IEND", b"")
 
 
 def random_bytes(size: int, seed: int = 11) -> bytes:
