@@ -113,9 +113,7 @@ def envelope_error(event: dict[str, Any], max_body_bytes: int) -> VerificationEr
         return UnsupportedContentType("the body must be multipart/form-data")
     if "boundary=" not in content_type:
         return MalformedRequest("the multipart/form-data content type has no boundary")
-    body = event.get("body") or ""
-    if not isinstance(body, str):
-        return MalformedRequest("the body is not text")
+    body = event.get("body") or ""  # a str or None: checked by _is_proxy_event
     if not body:
         return MissingField("the body is empty", field="face_image")
     encoded = bool(event.get("isBase64Encoded"))
@@ -170,8 +168,7 @@ def _normalize_content_type(event: dict[str, Any]) -> str:
         + [f"{key.strip().lower()}={val.strip()}" for key, _, val in (p.partition("=") for p in params) if key.strip()]
     )
     if value:
-        event.setdefault("headers", {})
-        if event["headers"] is None:
+        if event.get("headers") is None:
             event["headers"] = {}
         event["headers"]["content-type"] = normalized
         if isinstance(event.get("multiValueHeaders"), dict):
