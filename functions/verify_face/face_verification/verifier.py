@@ -83,9 +83,6 @@ class ReferenceEmbeddingCache:
         with self._lock:
             self._entries.clear()
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 class FaceVerifier:
     def __init__(self, settings: Settings, analyzer: FaceAnalyzer, store: ReferenceStore) -> None:
