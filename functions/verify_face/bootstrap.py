@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from face_verification.config import Settings
+from face_verification.onnx_sessions import load_sessions
 from face_verification.weights import ensure_weights_present
 
 if TYPE_CHECKING:
-    from face_verification.faces import FaceAnalyzer
     from face_verification.verifier import FaceVerifier
 
 
@@ -31,21 +31,19 @@ def build_verifier(settings: Settings) -> FaceVerifier:
     os.environ.setdefault("DEEPFACE_BACKEND_ENGINE", "onnx")
     ensure_weights_present(settings.deepface_home, settings.model_name, settings.detector_backend)
 
-    # Loading the graphs is mostly native work that releases the GIL; importing boto3 and
-    # building its client is Python work. Doing them side by side shortens the cold start.
+    # Loading the graphs is native work that releases the GIL; importing DeepFace, OpenCV
+    # and boto3 is Python work. Doing them side by side shortens the cold start.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        analyzer = pool.submit(_ready_analyzer, settings)
+        sessions = pool.submit(
+            load_sessions, settings.model_name, settings.detector_backend,
+            settings.deepface_home, settings.detection.onnx_threads,
+        )
+        from face_verification.faces import FaceAnalyzer
+        from face_verification.verifier import FaceVerifier
         from s3_reference_store import S3ReferenceStore
 
         store = S3ReferenceStore(settings.s3, max_bytes=settings.images.max_image_bytes)
-        from face_verification.verifier import FaceVerifier
-
-        return FaceVerifier(settings, analyzer.result(), store)
-
-
-def _ready_analyzer(settings: Settings) -> FaceAnalyzer:
-    from face_verification.faces import FaceAnalyzer
-
-    analyzer = FaceAnalyzer(settings.model_name, settings.detector_backend, settings.detection)
+        analyzer = FaceAnalyzer(settings.model_name, settings.detector_backend, settings.detection,
+                                sessions=sessions.result())
     analyzer.warm_up()  # the first inference pays for memory planning; the first user must not
-    return analyzer
+    return FaceVerifier(settings, analyzer, store)

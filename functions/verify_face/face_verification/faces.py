@@ -10,7 +10,7 @@ embeddings are the ones DeepFace's thresholds were tuned on.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from deepface.modules import detection, modeling, preprocessing
 
 from face_verification.config import DetectionSettings
 from face_verification.images import BGRImage
-from face_verification.weights import WEIGHT_FILES, weights_dir
+from face_verification.onnx_sessions import load_sessions
 
 Embedding = NDArray[np.float32]
 
@@ -73,16 +73,23 @@ class PreparedImage:
 class FaceAnalyzer:
     """Builds the recognition model and the detector once; detects and embeds per request."""
 
-    def __init__(self, model_name: str, detector_backend: str, settings: DetectionSettings) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        detector_backend: str,
+        settings: DetectionSettings,
+        sessions: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``sessions``: onnx sessions from ``onnx_sessions.load_sessions``, when the caller
+        loaded them ahead (bootstrap does, while the rest of the function imports)."""
         self.model_name = model_name
         self.detector_backend = detector_backend
         self.settings = settings
-        # Both graphs load at once: onnxruntime releases the GIL while it reads and
-        # optimises a graph, and init time is cold-start time.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            recognizer = pool.submit(_build_recognizer, model_name, settings.onnx_threads)
-            detector = pool.submit(_build_detector, detector_backend, settings.onnx_threads)
-            self._recognizer, self._detector = recognizer.result(), detector.result()
+        if sessions is None:
+            home = Path(folder_utils.get_deepface_home())
+            sessions = load_sessions(model_name, detector_backend, home, settings.onnx_threads)
+        self._recognizer = _build_recognizer(model_name, sessions)
+        self._detector = _build_detector(detector_backend, sessions)
         # (height, width) the recognizer takes
         self._input_shape: tuple[int, int] = tuple(self._recognizer.input_shape)  # type: ignore[assignment]
 
@@ -164,12 +171,6 @@ class FaceAnalyzer:
         self.embed(prepared, face)
 
 
-# Graphs run on onnxruntime sessions built here, with the thread count Lambda's vCPUs
-# allow: DeepFace and retina-face build theirs with default options, which size the
-# thread pool by the host's cores. Other models are DeepFace's own clients.
-ONNX_RECOGNIZERS = ("ArcFace",)
-
-
 class OnnxRecognizer(OnnxFacialRecognition):
     """DeepFace's onnx recognizer (its forward and predict) on a session built by us."""
 
@@ -190,28 +191,15 @@ class RetinaFaceDetector:
         self.model = RetinaFace(session)
 
 
-def _onnx_session(file_name: str, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # some graphs flood stderr with harmless optimizer notes
-    path = weights_dir(Path(folder_utils.get_deepface_home())) / file_name
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
-def _build_recognizer(model_name: str, threads: int) -> Any:
-    if model_name in ONNX_RECOGNIZERS:
-        return OnnxRecognizer(model_name, _onnx_session(WEIGHT_FILES[model_name][0], threads))
+def _build_recognizer(model_name: str, sessions: Mapping[str, Any]) -> Any:
+    if model_name in sessions:
+        return OnnxRecognizer(model_name, sessions[model_name])
     return modeling.build_model(task="facial_recognition", model_name=model_name)
 
 
-def _build_detector(detector_backend: str, threads: int) -> Any:
+def _build_detector(detector_backend: str, sessions: Mapping[str, Any]) -> Any:
     if detector_backend == "retinaface":
-        return RetinaFaceDetector(_onnx_session(WEIGHT_FILES["retinaface"][0], threads))
+        return RetinaFaceDetector(sessions["retinaface"])
     return modeling.build_model(task="face_detector", model_name=detector_backend)
 
 
