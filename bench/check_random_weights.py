@@ -3,7 +3,7 @@
 Companion of export_random_weights.py. It runs in the Lambda venv (Python 3.12, deepface
 and onnxruntime, no torch), after the export has filled DIR:
 
-    /work/venv312/bin/python bench/check_random_weights.py --home DIR
+    .venv/bin/python bench/check_random_weights.py --home DIR
 
 It sets DEEPFACE_HOME=DIR and DEEPFACE_BACKEND_ENGINE=onnx, blocks all network access so
 that any download attempt fails loudly, then:

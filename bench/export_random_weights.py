@@ -12,18 +12,19 @@ the shipped graphs:
 The outputs are meaningless: the files are for compute cost (latency, memory) only and
 must never be used for real verification.
 
-It runs in a dedicated Python 3.11 venv with torch (the Lambda venv has no torch):
+It runs in a dedicated Python 3.11 venv with torch (the Lambda venv has no torch);
+`make bench-export` builds it as .venv-torch:
 
-    ~/.pyenv/versions/3.11.7/bin/python -m venv /work/venv311-torch
-    /work/venv311-torch/bin/pip install torch==2.13.0
-    /work/venv311-torch/bin/pip install deepface==0.0.103 retina-face==0.0.19 \
+    python3.11 -m venv .venv-torch
+    .venv-torch/bin/pip install torch==2.13.0
+    .venv-torch/bin/pip install deepface==0.0.103 retina-face==0.0.19 \
         onnxruntime onnx onnxscript
 
 torch==2.13.0 resolves to the local CPU-only wheel (2.13.0+cpu); do not add torchvision.
 
 Usage:
 
-    /work/venv311-torch/bin/python bench/export_random_weights.py --home DIR
+    .venv-torch/bin/python bench/export_random_weights.py --home DIR
 
 writes DIR/.deepface/weights/{arcface_weights,retinaface}.onnx, ready for
 DEEPFACE_HOME=DIR DEEPFACE_BACKEND_ENGINE=onnx. Keep DIR outside the repository.
