@@ -4,8 +4,9 @@ DeepFace's ``verify``/``represent`` run the detector the way each client hard-co
 (RetinaFace upscales every image's shorter side to 1024 px) on an image they pad by 50%.
 Here detection is driven directly so its input is sized for the job: the image is padded
 (tight webcam crops are otherwise missed), then shrunk as far as the smallest accepted face
-allows and to at most ``detector_max_side``, and never upscaled. Alignment, cropping and preprocessing reuse DeepFace's own functions so the
-embeddings are the ones DeepFace's thresholds were tuned on.
+allows and to at most ``detector_max_side``, and never upscaled. Alignment, cropping and
+preprocessing reuse DeepFace's own functions so the embeddings are the ones DeepFace's
+thresholds were tuned on.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from face_verification.errors import (
     MultipleFaces,
     ReferenceNotFound,
 )
-from face_verification.faces import DetectedFace, Embedding, FaceAnalyzer
+from face_verification.faces import DetectedFace, Embedding, FaceAnalyzer, PreparedImage
 from face_verification.images import decode_image
 from face_verification.reference_url import S3Location, parse_reference_url
 
@@ -112,12 +112,14 @@ class FaceVerifier:
             reference_cached=cached,
         )
 
-    def _capture_embedding(self, data: bytes) -> Embedding:
-        image = decode_image(data, self._settings.images, role="capture")
+    def _find_faces(self, data: bytes, role: ImageRole) -> tuple[PreparedImage, list[DetectedFace]]:
+        image = decode_image(data, self._settings.images, role=role)
         prepared = self._analyzer.prepare(image)
-        faces = self._analyzer.detect(prepared)
-        face = self._only_face(faces)
-        return self._analyzer.embed(prepared, face)
+        return prepared, self._analyzer.detect(prepared)
+
+    def _capture_embedding(self, data: bytes) -> Embedding:
+        prepared, faces = self._find_faces(data, "capture")
+        return self._analyzer.embed(prepared, self._only_face(faces))
 
     def _reference_embedding(self, location: S3Location) -> tuple[Embedding, bool]:
         cached = self.reference_cache.get(location)
@@ -126,9 +128,7 @@ class FaceVerifier:
             if cached is None:  # a store must not answer "not modified" to an unconditional read
                 raise ReferenceNotFound("no registered image at face_img_url")
             return cached.embedding, True
-        image = decode_image(fetched.data, self._settings.images, role="reference")
-        prepared = self._analyzer.prepare(image)
-        faces = self._analyzer.detect(prepared)
+        prepared, faces = self._find_faces(fetched.data, "reference")
         if not faces:
             raise FaceNotDetected("no face was found in the registered image", image="reference")
         face = faces[0]  # the registered photo may show others; its largest face is the person
