@@ -66,6 +66,13 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def installed_bytes(path: Path) -> bytes:
+    """What an installed weight file holds: a split onnx graph joined back with its data."""
+    if provision.external_data_file(path).exists():
+        return provision.joined_onnx(path)
+    return path.read_bytes()
+
+
 # ---------------------------------------------------------------------------- tiny graphs
 
 
@@ -410,7 +417,7 @@ def test_production_from_source_dir_with_pinned_manifest(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     weights = home / ".deepface" / "weights"
     for name in PRODUCTION_FILES:
-        assert (weights / name).read_bytes() == (source / name).read_bytes()
+        assert installed_bytes(weights / name) == (source / name).read_bytes()
         assert mode(weights / name) == 0o644
         size, digest = (source / name).stat().st_size, sha256(source / name)
         ok_line = f"ok {name} ({size} bytes, sha256 {digest}) copy from {source / name}"
@@ -463,6 +470,93 @@ def test_production_source_dir_missing_file(tmp_path: Path) -> None:
         f"provision: ERROR arcface_weights.onnx: could not be provisioned: copy from {source}: "
         f"{source / 'arcface_weights.onnx'} does not exist"
     ) in result.stderr.splitlines()
+
+
+# ---------------------------------------------------------------------------- external data
+
+
+@pytest.fixture
+def split_pack(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(source dir, pinned manifest, home) with the production pack provisioned from source."""
+    source = production_sources(tmp_path / "src")
+    manifest = pinned_manifest(tmp_path, source)
+    home = tmp_path / "home"
+    out = io.StringIO()
+    assert provision.provision_pack(home, "production", source_dir=source, manifest=manifest, out=out) == []
+    assert "ok arcface_weights.onnx weights moved to arcface_weights.onnx.data" in out.getvalue()
+    return source, manifest, home
+
+
+def test_onnx_weights_move_beside_the_graph_and_join_back_byte_for_byte(
+    split_pack: tuple[Path, Path, Path],
+) -> None:
+    import onnxruntime as ort
+
+    source, _, home = split_pack
+    published = source / "arcface_weights.onnx"
+    graph = home / ".deepface" / "weights" / "arcface_weights.onnx"
+    data = graph.with_name("arcface_weights.onnx.data")
+    weight_bytes = 3 * 512 * 4  # the stand-in's one weight, 3 x 512 floats
+    assert data.stat().st_size == weight_bytes
+    # the graph keeps a reference (file, offset, length) where the weight's bytes were
+    assert graph.stat().st_size < published.stat().st_size - weight_bytes + 100
+    assert mode(graph) == mode(data) == 0o644
+    assert provision.joined_onnx(graph) == published.read_bytes()
+
+    # onnxruntime reads the weights from beside the graph: the same embedding, bit for bit
+    batch = np.random.default_rng(0).random((2, 112, 112, 3), dtype=np.float32)
+    one_file = ort.InferenceSession(str(published), providers=["CPUExecutionProvider"])
+    split = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    assert np.array_equal(one_file.run(None, {"input": batch})[0], split.run(None, {"input": batch})[0])
+
+
+def test_check_of_split_graph_names_the_published_size_and_sha256(
+    split_pack: tuple[Path, Path, Path],
+) -> None:
+    source, manifest, home = split_pack
+    result = run_cli("--pack", "production", "--home", str(home), "--check-only", "--manifest", str(manifest))
+    assert result.returncode == 0, result.stderr
+    published = source / "arcface_weights.onnx"
+    ok_line = f"ok arcface_weights.onnx ({published.stat().st_size} bytes, sha256 {sha256(published)}) verified"
+    assert ok_line in result.stdout.splitlines()
+
+
+def test_provision_of_split_pack_is_idempotent(split_pack: tuple[Path, Path, Path]) -> None:
+    source, manifest, home = split_pack
+    weights = home / ".deepface" / "weights"
+    before = {p.name: p.stat().st_ino for p in weights.iterdir()}
+    out = io.StringIO()
+    assert provision.provision_pack(home, "production", source_dir=source, manifest=manifest, out=out) == []
+    assert out.getvalue().count("already present") == 2
+    assert "moved" not in out.getvalue()
+    assert {p.name: p.stat().st_ino for p in weights.iterdir()} == before
+
+
+def test_corrupt_external_data_fails_the_check_and_provision_repairs_it(
+    split_pack: tuple[Path, Path, Path],
+) -> None:
+    source, manifest, home = split_pack
+    graph = home / ".deepface" / "weights" / "arcface_weights.onnx"
+    data = graph.with_name("arcface_weights.onnx.data")
+    damaged = bytearray(data.read_bytes())
+    damaged[100] ^= 0xFF  # a flipped bit in one weight: same shapes, different model
+    data.write_bytes(bytes(damaged))
+
+    problems = [str(p) for p in provision.verify_pack(home, "production", manifest=manifest)]
+    assert len(problems) == 1 and problems[0].startswith("arcface_weights.onnx: sha256 is ")
+
+    out = io.StringIO()
+    assert provision.provision_pack(home, "production", source_dir=source, manifest=manifest, out=out) == []
+    assert "replacing arcface_weights.onnx: sha256 is " in out.getvalue()
+    assert provision.joined_onnx(graph) == (source / "arcface_weights.onnx").read_bytes()
+    assert provision.verify_pack(home, "production", manifest=manifest) == []
+
+
+def test_split_graph_without_its_data_is_reported(split_pack: tuple[Path, Path, Path]) -> None:
+    _, manifest, home = split_pack
+    (home / ".deepface" / "weights" / "arcface_weights.onnx.data").unlink()
+    problems = [str(p) for p in provision.verify_pack(home, "production", manifest=manifest)]
+    assert len(problems) == 1 and problems[0].startswith("arcface_weights.onnx: size is ")
 
 
 @pytest.fixture
@@ -544,9 +638,12 @@ def test_production_download_falls_back_to_next_mirror(
 
     assert code == 0, capsys.readouterr().err
     weights = home / ".deepface" / "weights"
-    assert (weights / PRODUCTION_FILES[0]).read_bytes() == arc
-    assert (weights / PRODUCTION_FILES[1]).read_bytes() == retina
-    assert sorted(p.name for p in weights.iterdir()) == sorted(PRODUCTION_FILES)
+    assert installed_bytes(weights / PRODUCTION_FILES[0]) == arc
+    assert installed_bytes(weights / PRODUCTION_FILES[1]) == retina
+    # the tiny ArcFace stand-in has a 6 kB weight to move out; RetinaFace's are all < 1 kB
+    assert sorted(p.name for p in weights.iterdir()) == sorted(
+        [*PRODUCTION_FILES, "arcface_weights.onnx.data"]
+    )
     out = capsys.readouterr().out
     assert f"download from {arc_urls[1]}" in out and f"download from {retina_urls[1]}" in out
 
