@@ -70,8 +70,9 @@ $(TORCH_VENV)/.installed:
 	$(TORCH_VENV)/bin/pip install --quiet deepface==0.0.103 retina-face==0.0.19 onnxruntime==1.32.0 onnx==1.23.2 onnxscript
 	touch $@
 
-bench-export: $(TORCH_VENV)/.installed
+bench-export: $(TORCH_VENV)/.installed $(STAMP)
 	$(TORCH_VENV)/bin/python bench/export_random_weights.py --home $(RANDOM_HOME)
+	$(PY) layers/model_weights/provision.py --pack production --home $(RANDOM_HOME)
 
 ## Latency, cold start and memory, each against its baseline in the same run, on both packs
 BENCH_ENV := RANDOM_WEIGHTS_HOME=$(RANDOM_HOME) OFFLINE_HOME=$(OFFLINE_HOME)

@@ -7,7 +7,8 @@ image paths relative to the CSV; the default is ../shared/faces/deepface-unit/ma
 The model, detector, metric and threshold come from the environment exactly as the
 Lambda reads them (MODEL_NAME, DETECTOR_BACKEND, DISTANCE_METRIC, VERIFY_THRESHOLD,
 DEEPFACE_HOME), and each image goes through the function's own pipeline: decode, pad,
-detect, largest face, align, embed.
+detect, largest face, align, embed. file_x is taken as the registered photo (found as the
+service finds a reference's face) and file_y as the capture.
 
 Prints accuracy, false-accept rate (FAR) and false-reject rate (FRR) at the configured
 threshold, and the largest threshold with zero false accepts on the set, with its FRR.
@@ -48,21 +49,25 @@ def main() -> int:
     ensure_weights_present(settings.deepface_home, settings.model_name, settings.detector_backend)
     analyzer = FaceAnalyzer(settings.model_name, settings.detector_backend, settings.detection)
 
-    embeddings: dict[Path, object] = {}
-    failures: dict[Path, str] = {}
+    embeddings: dict[tuple[Path, str], object] = {}
+    failures: dict[tuple[Path, str], str] = {}
 
-    def embedding_of(path: Path):
-        if path not in embeddings and path not in failures:
+    def embedding_of(path: Path, role: str):
+        key = (path, role)
+        if key not in embeddings and key not in failures:
             try:
                 image = decode_image(path.read_bytes(), settings.images)
                 prepared = analyzer.prepare(image)
-                faces = analyzer.detect(prepared)
-                if not faces:
+                if role == "reference":
+                    face = analyzer.find_largest_face(prepared)
+                else:
+                    face = next(iter(analyzer.detect(prepared)), None)
+                if face is None:
                     raise VerificationError("no face")
-                embeddings[path] = analyzer.embed(prepared, faces[0])
+                embeddings[key] = analyzer.embed(prepared, face)
             except VerificationError as error:
-                failures[path] = error.reason
-        return embeddings.get(path)
+                failures[key] = error.reason
+        return embeddings.get(key)
 
     started = time.perf_counter()
     scored: list[tuple[float, bool]] = []
@@ -70,8 +75,8 @@ def main() -> int:
     for csv_path in args.csv:
         with open(csv_path, newline="") as handle:
             for row in csv.DictReader(handle):
-                a = embedding_of(csv_path.parent / row["file_x"])
-                b = embedding_of(csv_path.parent / row["file_y"])
+                a = embedding_of(csv_path.parent / row["file_x"], "reference")
+                b = embedding_of(csv_path.parent / row["file_y"], "capture")
                 if a is None or b is None:
                     skipped += 1  # a pair whose face is not found cannot be accepted: a reject
                     scored.append((float("inf"), row["Decision"].strip().lower() == "yes"))
@@ -85,7 +90,7 @@ def main() -> int:
           f"{', '.join(str(p) for p in args.csv)}; {len(embeddings)} images embedded in {elapsed:.1f} s")
     if failures:
         print(f"images without a usable face ({len(failures)}): "
-              + ", ".join(f"{p.name} ({r})" for p, r in sorted(failures.items())))
+              + ", ".join(f"{p.name} as {role} ({r})" for (p, role), r in sorted(failures.items())))
     print(f"pairs with an image without a face (counted as rejects): {skipped}")
     _report("configured threshold", settings.threshold, scored)
     impostors = [d for d, same in scored if not same]

@@ -66,6 +66,8 @@ class Pack:
         }
 
 
+RANDOM_FILES = ("arcface_weights.onnx", "retinaface.onnx")
+
 PACKS = {
     "random": Pack("random", "ArcFace", "retinaface", RANDOM_HOME),
     "offline": Pack("offline", "Dlib", "dlib", OFFLINE_HOME),
@@ -73,16 +75,19 @@ PACKS = {
 
 
 def ensure_pack(pack: Pack) -> None:
+    """The pack's files in place, in the layout the image has (provision.py: onnx graphs
+    with their weights beside them, which load faster)."""
     weights = pack.home / ".deepface" / "weights"
-    if pack.name == "offline":
-        subprocess.run([sys.executable, str(REPO / "layers/model_weights/provision.py"),
-                        "--pack", "offline", "--home", str(pack.home)], check=True,
-                       stdout=subprocess.DEVNULL)
-    elif not (weights / "arcface_weights.onnx").is_file() or not (weights / "retinaface.onnx").is_file():
+    if pack.name == "random" and not all((weights / name).is_file() for name in RANDOM_FILES):
         sys.exit(
             f"random-weight graphs missing in {weights}: run `make bench-export` "
             "(bench/export_random_weights.py in a Python 3.11 venv with torch==2.13.0)"
         )
+    # The random graphs stand in for the production pack: provision.py finds them present
+    # (the production entries pin no sha256 yet) and splits them as the image build does.
+    subprocess.run([sys.executable, str(REPO / "layers/model_weights/provision.py"),
+                    "--pack", "production" if pack.name == "random" else "offline",
+                    "--home", str(pack.home)], check=True, stdout=subprocess.DEVNULL)
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -185,17 +190,18 @@ class Context:
 
 
 def stand_in_face_boxes(app: Any, boxes: dict[tuple[int, int], tuple[int, int, int, int]] = FACE_BOXES) -> None:
-    """Random weights find no face: after the real detector has run (full cost), answer
-    with the known face box of the input of that size, so alignment and embedding run too."""
+    """Random weights find no face: after the real detector has run on its input (full
+    cost), answer with the known face box of the input of that size, so the rest of the
+    path (alignment, embedding, the reference's single pass) runs as with real weights."""
     from deepface.models.Detector import FacialAreaRegion
 
     from face_verification.faces import DetectedFace
 
     analyzer = app.verifier._analyzer
-    real_detect = analyzer.detect
+    real_detect_in = analyzer._detect_in
 
-    def detect(prepared):
-        faces = real_detect(prepared)
+    def detect_in(image, prepared, offset):
+        faces = real_detect_in(image, prepared, offset)
         if faces:
             return faces
         x, y, w, h = boxes[(prepared.height, prepared.width)]
@@ -205,7 +211,7 @@ def stand_in_face_boxes(app: Any, boxes: dict[tuple[int, int], tuple[int, int, i
                                   right_eye=(x + p + int(0.3 * w), y + p + int(0.4 * h)))
         return [DetectedFace(x=x, y=y, w=w, h=h, confidence=0.99, region=region)]
 
-    analyzer.detect = detect
+    analyzer._detect_in = detect_in
 
 
 def summary(samples_s: list[float]) -> tuple[float, float]:

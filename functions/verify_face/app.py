@@ -1,6 +1,15 @@
 """POST /verify-face: is the face in the uploaded capture the user registered in S3?"""
 
+# ruff: noqa: E402 -- the model graphs start loading before the heavy imports, on purpose.
 from __future__ import annotations
+
+from bootstrap import build_verifier, quiet_third_party_loggers, start_loading_models
+from face_verification.config import load_settings
+
+# Init, once per execution environment. The graphs load on a background thread while
+# Powertools, DeepFace, OpenCV and boto3 import below: that overlap is cold-start time.
+settings = load_settings()
+models_loading = start_loading_models(settings)
 
 import time
 from typing import Annotated, Any
@@ -13,16 +22,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import api_responses
-from bootstrap import build_verifier, quiet_third_party_loggers
-from face_verification.config import load_settings
 from face_verification.errors import InvalidField, VerificationError
 
 logger = Logger(service="verify-face")
 metrics = Metrics(namespace="Finday", service="verify-face")
 
 quiet_third_party_loggers()
-settings = load_settings()
-verifier = build_verifier(settings)  # models load here, once per execution environment
+verifier = build_verifier(settings, models_loading)
 
 router = Router()
 

@@ -103,6 +103,48 @@ def test_padding_is_what_finds_the_tightest_crops(app):
     assert found_without < found_with
 
 
+def test_registered_photos_need_the_border_only_when_their_face_reaches_the_edge(app):
+    """A registered photo is searched without the border first (2.25x fewer pixels); only
+    when no face clear of the edges is found is it searched again with the border."""
+    require_shared_faces()
+    analyzer = app.verifier._analyzer
+    passes: list[int] = []
+    real_run = analyzer._run_detector
+
+    def searches(image: np.ndarray) -> int:
+        calls = 0
+
+        def counted(img):
+            nonlocal calls
+            calls += 1
+            return real_run(img)
+
+        analyzer._run_detector = counted
+        try:
+            face = analyzer.find_largest_face(analyzer.prepare(decode_image(_jpeg(image, 95), app.settings.images)))
+        finally:
+            analyzer._run_detector = real_run
+        assert face is not None
+        return calls
+
+    names = [f"img{i}.jpg" for i in range(1, 26)]
+    photos = [searches(_bgr(name)) for name in names]
+    crops = [searches(tight_crop(app, name, 112, 1.2)) for name in names]
+    print(f"\nsearches with the border: {photos.count(2)}/25 whole photos, "
+          f"{crops.count(2)}/25 crops whose face box is 120% of the frame")
+    assert photos == [1] * 25  # every face is found in one pass, without the border
+    assert crops.count(2) >= 5  # the crops that need the border get it (and are all found)
+
+
+def test_tight_crop_registered_as_the_reference_still_matches(app, s3_client):
+    require_shared_faces()
+    url = upload(s3_client, f"{PREFIX}real/tight-reference.jpg", _jpeg(tight_crop(app, REFERENCE, 160, 1.2)))
+    same = invoke(app, verify_event(_jpeg(tight_crop(app, SAME_PERSON, 160, 0.9)), url))
+    other = invoke(app, verify_event(_jpeg(tight_crop(app, OTHER_PERSON, 160, 0.9)), url))
+    assert same.status == 200, same.body
+    assert other.status == 401 and other.body["reason"] == "NotMatched"
+
+
 def test_two_faces_in_the_capture_are_refused(app, reference_url):
     for name in ("couple.jpg", "selfie-many-people.jpg"):
         reply = invoke(app, verify_event(shared_face(name).read_bytes(), reference_url))

@@ -112,14 +112,12 @@ class FaceVerifier:
             reference_cached=cached,
         )
 
-    def _find_faces(self, data: bytes, role: ImageRole) -> tuple[PreparedImage, list[DetectedFace]]:
-        image = decode_image(data, self._settings.images, role=role)
-        prepared = self._analyzer.prepare(image)
-        return prepared, self._analyzer.detect(prepared)
+    def _prepare(self, data: bytes, role: ImageRole) -> PreparedImage:
+        return self._analyzer.prepare(decode_image(data, self._settings.images, role=role))
 
     def _capture_embedding(self, data: bytes) -> Embedding:
-        prepared, faces = self._find_faces(data, "capture")
-        return self._analyzer.embed(prepared, self._only_face(faces))
+        prepared = self._prepare(data, "capture")
+        return self._analyzer.embed(prepared, self._only_face(self._analyzer.detect(prepared)))
 
     def _reference_embedding(self, location: S3Location) -> tuple[Embedding, bool]:
         cached = self.reference_cache.get(location)
@@ -128,10 +126,11 @@ class FaceVerifier:
             if cached is None:  # a store must not answer "not modified" to an unconditional read
                 raise ReferenceNotFound("no registered image at face_img_url")
             return cached.embedding, True
-        prepared, faces = self._find_faces(fetched.data, "reference")
-        if not faces:
+        prepared = self._prepare(fetched.data, "reference")
+        # The registered photo may show others; its largest face is the person.
+        face = self._analyzer.find_largest_face(prepared)
+        if face is None:
             raise FaceNotDetected("no face was found in the registered image", image="reference")
-        face = faces[0]  # the registered photo may show others; its largest face is the person
         self._check_size(face, "reference")
         embedding = self._analyzer.embed(prepared, face)
         self.reference_cache.put(location, fetched.etag, embedding)
