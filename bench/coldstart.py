@@ -5,6 +5,9 @@
 Each run is a new Python process (as a new Lambda execution environment is):
   handler  import app (configuration, weights check, models, warm-up) + the first
            request: the frontend's 160x160 capture against the registered photo in S3
+  handler without bytecode
+           the same with no .pyc to read or write: an image whose packages were installed
+           with `pip --no-compile` (Lambda's file system is read-only), for comparison
   plain    a script that imports DeepFace and calls DeepFace.verify on the same two images
 Time is measured by the parent from spawning the process to reading the first response
 from it, so interpreter start-up and imports count. The local S3 (moto on loopback) runs
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,25 +48,36 @@ def main() -> int:
         (folder / "capture.jpg").write_bytes(inputs.crop)
         (folder / "reference.jpg").write_bytes(inputs.reference)
         (folder / "url.txt").write_text(url)
-        times: dict[str, list[float]] = {"handler": [], "plain": []}
+        no_pyc = folder / "empty-pycache"
+        no_pyc.mkdir()
+        python = [args.child_python]
+        variants = {
+            "handler": ("handler", python, {}),
+            "handler without bytecode": ("handler", [*python, "-X", f"pycache_prefix={no_pyc}"],
+                                         {"PYTHONDONTWRITEBYTECODE": "1"}),
+            "plain": ("plain", python, {}),
+        }
+        times: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(args.runs):
-            for kind in times:
-                times[kind].append(spawn(kind, pack, folder, args.child_python))
+            for name, (kind, command, env) in variants.items():
+                times[name].append(spawn(kind, pack, folder, command, env))
 
     print(f"# {pack.label}; process start to first response, {args.runs} runs each, "
           f"measured processes run {args.child_python}")
     for kind, samples in times.items():
-        print(f"  {kind:8s} median {statistics.median(samples):6.2f} s   "
+        print(f"  {kind:25s} median {statistics.median(samples):6.2f} s   "
               f"min {min(samples):6.2f} s   max {max(samples):6.2f} s")
-    ratio = statistics.median(times["plain"]) / statistics.median(times["handler"])
-    print(f"  ratio plain/handler {ratio:.2f}x; handler target < 2 s")
+    handler = statistics.median(times["handler"])
+    print(f"  ratio plain/handler {statistics.median(times['plain']) / handler:.2f}x; handler target < 2 s")
+    print(f"  ratio without/with bytecode {statistics.median(times['handler without bytecode']) / handler:.2f}x")
     return 0
 
 
-def spawn(kind: str, pack: common.Pack, folder: Path, python: str) -> float:
-    command = [python, __file__, "--pack", pack.name, "--child", kind, "--inputs", str(folder)]
+def spawn(kind: str, pack: common.Pack, folder: Path, python: list[str], env: dict[str, str]) -> float:
+    command = [*python, __file__, "--pack", pack.name, "--child", kind, "--inputs", str(folder)]
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, **env})
     assert process.stdout is not None
     for line in process.stdout:  # the child prints one line, the response, as soon as it has it
         if line.startswith("RESPONSE "):
