@@ -73,7 +73,11 @@ def build_verifier(settings: Settings, sessions: Future[dict[str, Any]]) -> Face
 
 class ImportedOnFirstUse(types.ModuleType):
     """Stands in ``sys.modules`` for a module until one of its attributes is first read,
-    then imports the real module and answers from it."""
+    then imports the real module and answers from it.
+
+    Not ``importlib.util.LazyLoader``: an ``import gdown`` statement reads the module's
+    ``__spec__``, which is an attribute read, so the lazy module would load right there.
+    """
 
     def __getattr__(self, attribute: str) -> Any:
         if sys.modules.get(self.__name__) is self:
