@@ -108,7 +108,6 @@ def test_registered_photos_need_the_border_only_when_their_face_reaches_the_edge
     when no face clear of the edges is found is it searched again with the border."""
     require_shared_faces()
     analyzer = app.verifier._analyzer
-    passes: list[int] = []
     real_run = analyzer._run_detector
 
     def searches(image: np.ndarray) -> int:
